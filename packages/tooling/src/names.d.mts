@@ -1,0 +1,1 @@
+export declare function connectorNames(id: string): { camel: string; pascal: string };

@@ -1,0 +1,3 @@
+import { defineTestConfig } from './src/vitest.mjs';
+
+export default defineTestConfig();
