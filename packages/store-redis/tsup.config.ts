@@ -1,0 +1,3 @@
+import { defineBuild } from '@integrations/tooling/tsup';
+
+export default defineBuild();
