@@ -1,0 +1,3 @@
+import { defineTestConfig } from '@integrations/tooling/vitest';
+
+export default defineTestConfig();
