@@ -139,6 +139,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     ...(shared ? { store: shared.store } : {}),
   });
   const metrics = new GatewayMetrics(registry);
+  const connectorsByName = new Map(config.integrations.map((i) => [i.name, i.connector]));
   const keys = new KeyRing(config.server.adminApiKey, tenantsOf(config));
   let webhooks: Webhooks | undefined;
   let app: FastifyInstance;
@@ -157,6 +158,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       publicDir: options.publicDir,
       webhooks: webhooks?.routes(),
       store: storeStatus,
+      operations: (name) => connectorsByName.get(name)?.operations,
     });
   } catch (error) {
     metrics.close();

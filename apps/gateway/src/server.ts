@@ -12,6 +12,7 @@ import type { HealthStatus, IntegrationSummary, Redactor, Registry } from '@inte
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions, LogController } from 'fastify';
 import { type KeyRing, presentedKey, requestedTenant, type Scope } from './auth.js';
 import type { GatewayMetrics } from './metrics.js';
+import { type OperationsOf, registerOperationRoute } from './operations.js';
 import { errorRef, sharedSchemas } from './schemas.js';
 import { MEMORY_STORE_STATUS, type StateStoreStatus } from './setup.js';
 import { VERSION } from './version.js';
@@ -39,6 +40,8 @@ export interface ServerOptions {
   webhooks?: Omit<WebhookRoutesOptions, 'keys' | 'redactor'> | undefined;
   /** Where rate-limit and breaker state lives, for the status route. Default: memory. */
   store?: (() => StateStoreStatus) | undefined;
+  /** The operations each integration's connector declares; without it, no operation route is served. */
+  operations?: OperationsOf | undefined;
 }
 
 const UNAUTHORIZED = {
@@ -184,6 +187,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
         { name: 'health', description: 'Integration health and the Kubernetes probes' },
         { name: 'status', description: 'Per-integration state and totals' },
         { name: 'metrics', description: 'Prometheus exposition' },
+        ...(options.operations
+          ? [{ name: 'operations', description: "Connector operations, through each integration's policies" }]
+          : []),
         ...(options.webhooks
           ? [{ name: 'webhooks', description: 'Inbound provider webhooks and their dead letters' }]
           : []),
@@ -382,6 +388,22 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
         return reply.type(contentType).send(body);
       },
     );
+
+    if (options.operations) {
+      registerOperationRoute(api, {
+        registry,
+        operationsOf: options.operations,
+        tenantsWith: (scope, name) =>
+          (scope?.tenant === undefined ? registry.tenants() : [scope.tenant]).filter((tenant) =>
+            registry.has(name, { tenant }),
+          ),
+        notFound,
+        redact: (text) => redactor.redact(text),
+        security: SECURITY,
+        tenantHeader: TENANT_HEADER,
+        authErrors: AUTH_ERRORS,
+      });
+    }
   });
 
   if (options.webhooks) await registerWebhookRoutes(app, { ...options.webhooks, keys, redactor });

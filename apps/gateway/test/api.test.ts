@@ -353,3 +353,112 @@ describe('GET / (dashboard)', () => {
     expect((await get('/assets/index.html')).statusCode).toBe(404);
   });
 });
+
+describe('POST /integrations/:name/operations/:operation', () => {
+  const run = (url: string, headers: Record<string, string> = {}, payload: unknown = { args: [] }) =>
+    gateway.app.inject({ method: 'POST', url, headers, payload: payload as Record<string, unknown> });
+
+  it('runs the operation for the caller’s tenant through the provider', async () => {
+    const before = up.requests.length;
+    const response = await run('/integrations/billing/operations/ping', bearer(ACME));
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ result: { ok: true, path: '/ping' } });
+    expect(up.requests.slice(before)).toEqual(['GET /ping']);
+    const billing = (await get('/integrations/status', bearer(ACME)))
+      .json()
+      .integrations.find((i: { name: string }) => i.name === 'billing');
+    expect(billing.calls).toBeGreaterThanOrEqual(1);
+  });
+
+  it('answers 401 without a valid key and 404 for an integration outside the tenant', async () => {
+    expect((await run('/integrations/billing/operations/ping')).statusCode).toBe(401);
+    expect((await run('/integrations/billing/operations/ping', bearer('not-a-key-0123456789abcdef'))).statusCode).toBe(
+      401,
+    );
+    const foreign = await run('/integrations/billing/operations/ping', bearer(GLOBEX));
+    const unknown = await run('/integrations/nope/operations/ping', bearer(GLOBEX));
+    expect(foreign.statusCode).toBe(404);
+    expect(foreign.body).toBe(unknown.body);
+    const otherTenant = await run('/integrations/billing/operations/ping', {
+      ...bearer(GLOBEX),
+      'x-tenant-id': 'acme',
+    });
+    expect(otherTenant.statusCode).toBe(404);
+  });
+
+  it.each(['close', 'healthCheck', 'client', 'constructor', '__proto__', 'toString', 'ping.call'])(
+    'refuses %s, which is not a declared operation',
+    async (operation) => {
+      const response = await run(`/integrations/billing/operations/${operation}`, bearer(ACME));
+      expect(response.statusCode).toBe(404);
+      expect(response.json()).toMatchObject({ statusCode: 404, message: expect.stringContaining('ping, charge') });
+    },
+  );
+
+  it('maps a provider failure to its kind and status, with the credential redacted', async () => {
+    const response = await run('/integrations/search/operations/ping', bearer(GLOBEX));
+    expect(response.statusCode).toBe(503);
+    expect(response.json()).toMatchObject({ kind: 'unavailable', retryable: true, error: 'Service Unavailable' });
+    expect(response.body).toContain('probe answered 503');
+    expect(response.body).not.toContain(TOKEN);
+    expect(logs.text()).not.toContain(TOKEN);
+  });
+
+  it('asks the admin to pick a tenant when the name exists in several, then runs it there', async () => {
+    const ambiguous = await run('/integrations/shared/operations/ping', bearer(ADMIN));
+    expect(ambiguous.statusCode).toBe(409);
+    expect(ambiguous.json().message).toContain('X-Tenant-Id');
+    const chosen = await run('/integrations/shared/operations/ping', { ...bearer(ADMIN), 'x-tenant-id': 'globex' });
+    expect(chosen.statusCode).toBe(200);
+  });
+
+  it('rejects a body that is not { args: [...] } with 400', async () => {
+    for (const payload of [{ args: { 0: 'x' } }, { args: [], extra: 1 }, { args: new Array(17).fill(0) }]) {
+      const response = await run('/integrations/billing/operations/ping', bearer(ACME), payload);
+      expect(response.statusCode, JSON.stringify(payload)).toBe(400);
+    }
+  });
+
+  it('answers 429 with Retry-After once the tenant’s rate limit is spent', async () => {
+    // billing: 60 per minute, burst 5. Calls do not wait for a token (maxWaitMs 0 below), so the sixth is refused.
+    const limited = await gatewayFrom(await dir.write('limited.yaml', LIMITED), {
+      env: { ACME_KEY: ACME, UP_URL: up.url, PROBE_TOKEN: TOKEN },
+      connectors: { probe },
+    });
+    try {
+      await limited.enable();
+      const codes: number[] = [];
+      let refused: { headers: Record<string, unknown>; json(): Record<string, unknown> } | undefined;
+      for (let i = 0; i < 8; i++) {
+        const response = await limited.app.inject({
+          method: 'POST',
+          url: '/integrations/billing/operations/ping',
+          headers: bearer(ACME),
+          payload: {},
+        });
+        codes.push(response.statusCode);
+        if (response.statusCode === 429) refused ??= response;
+      }
+      expect(codes.filter((c) => c === 200)).toHaveLength(5);
+      expect(codes.filter((c) => c === 429).length).toBeGreaterThanOrEqual(2);
+      expect(refused?.json(), JSON.stringify(refused?.json())).toMatchObject({ kind: 'rate_limited' });
+      expect(Number(refused?.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
+const LIMITED = `
+defaults:
+  healthCheck: { intervalMs: 600000 }
+  retry: false
+integrations:
+  billing:
+    connector: probe
+    config: { baseUrl: "\${UP_URL}", token: "\${PROBE_TOKEN}" }
+    rateLimit: { requestsPerMinute: 60, burst: 5, maxWaitMs: 0 }
+tenants:
+  acme:
+    apiKeys: ["\${ACME_KEY}"]
+`;

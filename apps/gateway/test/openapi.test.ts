@@ -46,6 +46,7 @@ describe('GET /docs', () => {
       '/integrations/health/{name}',
       '/integrations/metrics',
       '/integrations/status',
+      '/integrations/{name}/operations/{operation}',
     ]);
     expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['apiKey', 'bearer']);
     const health = doc.paths['/integrations/health'].get;
@@ -56,6 +57,19 @@ describe('GET /docs', () => {
     ).toBe(true);
     expect(doc.paths['/integrations/health/live'].get.security).toBeUndefined();
     expect(doc.components.schemas.IntegrationStatus.properties).toHaveProperty('rateLimitHeadroom');
+    const operation = doc.paths['/integrations/{name}/operations/{operation}'].post;
+    expect(Object.keys(operation.responses).sort()).toEqual([
+      '200',
+      '400',
+      '401',
+      '404',
+      '409',
+      '429',
+      '502',
+      '503',
+      '504',
+    ]);
+    expect(doc.components.schemas.OperationError.properties).toHaveProperty('kind');
   });
 
   it('renders the reference with swagger-ui', async () => {

@@ -27,6 +27,7 @@ export {
 export { freePort, isPortOpen, waitFor } from './launchers/ports.js';
 export { type PrismOptions, type PrismStandIn, startPrism } from './launchers/prism.js';
 export { STANDIN_MARKER, type StandIn } from './launchers/process.js';
+export { type RedisServerOptions, type RedisServerStandIn, startRedisServer } from './launchers/redis.js';
 export { type S3rverOptions, type S3rverStandIn, startS3rver } from './launchers/s3rver.js';
 export { findRepoRoot, SPECS_ENV, specPath, specsDir } from './launchers/specs.js';
 export { startVerdaccio, type VerdaccioOptions, type VerdaccioStandIn } from './launchers/verdaccio.js';

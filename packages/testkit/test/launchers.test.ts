@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,7 @@ import {
   specPath,
   startAzurite,
   startPrism,
+  startRedisServer,
   startS3rver,
   startVerdaccio,
   status,
@@ -142,6 +143,42 @@ describe('startAzurite', () => {
     }
     expect(alive(azurite.pid)).toBe(false);
     expect(await isPortOpen(azurite.port)).toBe(false);
+  });
+});
+
+/** One inline Redis command over raw TCP: the reply's first line. */
+function redisCommand(port: number, command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port }, () => socket.write(`${command}\r\n`));
+    socket.setEncoding('utf8');
+    socket.once('data', (reply: string) => {
+      socket.destroy();
+      resolve(reply.split('\r\n')[0] ?? '');
+    });
+    socket.once('error', reject);
+  });
+}
+
+describe('startRedisServer', () => {
+  it('serves Redis, stops with no process or port left, and starts again on the same port', async () => {
+    const first = await startRedisServer();
+    try {
+      expect(first.url).toBe(`redis://127.0.0.1:${first.port}`);
+      expect(await redisCommand(first.port, 'SET k v')).toBe('+OK');
+    } finally {
+      await first.stop();
+      await first.stop();
+    }
+    expect(alive(first.pid)).toBe(false);
+    expect(await isPortOpen(first.port)).toBe(false);
+    const again = await startRedisServer({ port: first.port });
+    try {
+      expect(await redisCommand(again.port, 'PING')).toBe('+PONG');
+      // Nothing was kept on disk: the restarted server starts empty.
+      expect(await redisCommand(again.port, 'EXISTS k')).toBe(':0');
+    } finally {
+      await again.stop();
+    }
   });
 });
 

@@ -75,13 +75,27 @@ export function spawnNode(
   name: string,
   options: { env?: NodeJS.ProcessEnv; cwd?: string; nodeArgs?: readonly string[] } = {},
 ): ManagedProcess {
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), script, ...args], {
+  return spawnManaged(process.execPath, [...(options.nodeArgs ?? []), script, ...args], name, options);
+}
+
+/** Spawns any executable the same way: its own process group, output captured, stopped with the test run. */
+export function spawnManaged(
+  command: string,
+  args: readonly string[],
+  name: string,
+  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): ManagedProcess {
+  const child = spawn(command, args, {
     cwd: options.cwd,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env, [STANDIN_MARKER]: name },
   });
-  if (child.pid === undefined) throw new Error(`could not start ${name}`);
+  if (child.pid === undefined) {
+    // The 'error' event (ENOENT) follows on the next tick: this throw already reports it.
+    child.once('error', () => {});
+    throw new Error(`could not start ${name}: \`${command}\` was not found or is not executable`);
+  }
   const pid = child.pid;
   let text = '';
   const listeners = new Set<() => void>();
