@@ -54,7 +54,14 @@ describe('pnpm new-connector', () => {
 
   it('installs', () => {
     const filters = cases.flatMap(({ id }) => ['--filter', `@integrations/${id}...`]);
-    run('pnpm', ['install', '--prefer-offline', '--filter', 'integrations-monorepo', ...filters], { cwd: copy });
+    // New packages are not in the lockfile yet: this install writes them (CI would otherwise default to frozen).
+    run(
+      'pnpm',
+      ['install', '--prefer-offline', '--no-frozen-lockfile', '--filter', 'integrations-monorepo', ...filters],
+      {
+        cwd: copy,
+      },
+    );
   });
 
   it('builds, typechecks, passes check:package and its tests (the conformance suite against its fake)', () => {

@@ -10,12 +10,16 @@ function git(cwd, args) {
   return run.status === 0 ? run.stdout.trim() : undefined;
 }
 
+/** Git's well-known empty tree: diffing against it lists every tracked file. */
+const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
+
 const revParse = (cwd, ref) => git(cwd, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
 
 /**
  * The commit to compare against, and how it was chosen:
  * an explicit base (branch, tag, HEAD~N) → its merge base with HEAD; else the merge base with origin/main (or, on
- * another branch, with the local main), unless that is HEAD on main itself; else the last release tag before HEAD.
+ * another branch, with the local main), unless that is HEAD on main itself; else the last release tag before HEAD;
+ * else (nothing released yet) the empty tree.
  * @returns {{ sha: string, how: string } | { skip: string }}
  */
 export function resolveBase(cwd, { base, mainBranch = 'main' } = {}) {
@@ -42,11 +46,8 @@ export function resolveBase(cwd, { base, mainBranch = 'main' } = {}) {
     const sha = revParse(cwd, tag);
     if (sha) return { sha, how: `last release tag ${tag}` };
   }
-  return {
-    skip:
-      `HEAD is ${mainBranch} itself, with no remote ahead of it and no release tag: nothing to compare against. ` +
-      'Pass a base to check a range: check-changesets <ref> (e.g. HEAD~3).',
-  };
+  // Nothing was ever released: every publishable package is new, and each needs a changeset for its first release.
+  return { sha: EMPTY_TREE, how: 'first release (no release tag yet)' };
 }
 
 /**

@@ -60,10 +60,12 @@ function commitAll(root: string, message: string): void {
 }
 
 describe('resolveBase', () => {
-  it('on main with no remote and no tag, skips and says how to give a base', () => {
+  it('on main with no remote and no tag, compares with the empty tree: every package is a first release', () => {
     const root = repo();
-    const base = resolveBase(root);
-    expect(base).toEqual({ skip: expect.stringContaining('Pass a base to check a range') });
+    expect(resolveBase(root)).toEqual({
+      sha: '4b825dc642cb6eb9a060e54bf8d69288fbee4904',
+      how: 'first release (no release tag yet)',
+    });
   });
 
   it('on a branch, compares with the merge base of main; with a tag, with the last release', () => {
@@ -154,9 +156,13 @@ describe('check-changesets bin', () => {
   const bin = (root: string, ...args: string[]) =>
     spawnSync(process.execPath, [BIN, '--root', root, ...args], { encoding: 'utf8', cwd: root });
 
-  it('exits 1 naming the package, 0 once a changeset names it, and skips on main without a base', () => {
+  it('exits 1 naming the package, 0 once a changeset names it; before any release, every package needs one', () => {
     const root = repo();
-    expect(bin(root).stdout).toContain('check-changesets: skipped: HEAD is main itself');
+    const unreleased = bin(root);
+    expect(unreleased.status).toBe(1);
+    expect(unreleased.stderr).toContain('against the first release (no release tag yet)');
+    expect(unreleased.stderr).toContain('@integrations/core changed (package.json, src/index.ts)');
+    expect(unreleased.stderr).toContain('@integrations/stripe changed');
     write(root, 'packages/core/src/index.ts', 'export const a = 2;\n');
     commitAll(root, 'core change');
     const failing = bin(root, 'HEAD~1');
