@@ -3,16 +3,15 @@
  * `defaults`, then the integration's settings, then the tenant's overrides (applied by core's registry).
  */
 import type { LoadedConfig, LoadedIntegration } from '@integrations/config';
-import {
-  createRegistry,
-  DEFAULT_TENANT,
-  type HealthCheckOptions,
-  type IntegrationConfig,
-  type Logger,
-  type Registry,
-  type RegistryOptions,
-  type TenantOverrides,
+import type {
+  HealthCheckOptions,
+  IntegrationConfig,
+  Logger,
+  Registry,
+  RegistryOptions,
+  TenantOverrides,
 } from '@integrations/core';
+import { createRegistry, DEFAULT_TENANT } from '@integrations/core/registry';
 
 /** Static routes under /integrations/health that an integration name would be shadowed by. */
 export const RESERVED_NAMES: ReadonlySet<string> = new Set(['live', 'ready']);

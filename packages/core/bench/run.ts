@@ -1,8 +1,9 @@
 /**
  * Per-call overhead and heap growth of core's policies beside cockatiel and opossum, and of the path an
  * application actually takes: a registered integration's operation through its handle, ctx.call and the pipeline.
- * Run: pnpm --filter @integrations/core bench   (node --expose-gc --import tsx bench/run.ts)
+ * Also the cold import time of the built entries. Run: pnpm --filter @integrations/core bench (after a build)
  */
+import { execFileSync } from 'node:child_process';
 import {
   ConsecutiveBreaker,
   circuitBreaker as cockatielBreaker,
@@ -15,7 +16,7 @@ import {
   wrap,
 } from 'cockatiel';
 import CircuitBreaker from 'opossum';
-import { configSchema, createRegistry, defineConnector, IntegrationError, IntegrationType } from '../src/index.js';
+import { configSchema, defineConnector, IntegrationError, IntegrationType } from '../src/index.js';
 import {
   createBulkhead,
   createCircuitBreaker,
@@ -24,6 +25,7 @@ import {
   createRetry,
   createTimeout,
 } from '../src/policies/index.js';
+import { createRegistry } from '../src/registry.js';
 
 type Call = () => Promise<unknown>;
 
@@ -262,8 +264,29 @@ async function main(): Promise<void> {
   const worst = Math.max(...rows.filter((row) => row.heap !== undefined).map((row) => row.heap!));
   lines.push(`largest core heap growth: ${(worst / 1024).toFixed(1)} KiB (target <= 64 KiB)`);
   for (const [name, count] of warnings) lines.push(`process warnings during the run: ${count} x ${name}`);
+  lines.push('', ...importTimes());
   lines.push(`took ${((Date.now() - started) / 1000).toFixed(0)} s`);
   console.log(lines.join('\n'));
+}
+
+/**
+ * Cold import of the built entries, each in a fresh Node process (what a user's process pays once at startup):
+ * the median of 15 runs, measured inside the child from just before `import()` to its resolution.
+ */
+function importTimes(): string[] {
+  const lines = ['Cold import time (fresh process, built dist/, median of 15):'];
+  for (const entry of ['index', 'registry']) {
+    const url = new URL(`../dist/${entry}.js`, import.meta.url).href;
+    const script = `const t = performance.now(); await import(${JSON.stringify(url)}); console.log(performance.now() - t);`;
+    const samples: number[] = [];
+    for (let i = 0; i < 15; i++) {
+      const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+      samples.push(Number(out.trim()));
+    }
+    const label = entry === 'index' ? '@integrations/core' : '@integrations/core/registry';
+    lines.push(`  ${label.padEnd(30)} ${median(samples).toFixed(2)} ms`);
+  }
+  return lines;
 }
 
 await main();

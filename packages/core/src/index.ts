@@ -54,21 +54,21 @@ export {
 } from './events.js';
 export type * from './policies/types.js';
 export { MIN_SECRET_LENGTH, REDACTED, Redactor } from './redact.js';
-export {
-  createRegistry,
-  DEFAULT_TENANT,
-  type HealthCheckOptions,
-  type IntegrationConfig,
-  type IntegrationHandle,
-  type IntegrationInfo,
-  type IntegrationSettings,
-  type IntegrationSummary,
-  type Registry,
-  type RegistryOptions,
-  type RegistrySummary,
-  type ServiceLevel,
-  type TenantOption,
-  type TenantOverrides,
+// The registry is a runtime of its own, at `@integrations/core/registry`, so a connector package (which needs the
+// contract, errors and config schema only) and its users' bundles do not carry it. Its types are here too.
+export type {
+  HealthCheckOptions,
+  IntegrationConfig,
+  IntegrationHandle,
+  IntegrationInfo,
+  IntegrationSettings,
+  IntegrationSummary,
+  Registry,
+  RegistryOptions,
+  RegistrySummary,
+  ServiceLevel,
+  TenantOption,
+  TenantOverrides,
 } from './registry.js';
 export type { StandardSchemaV1 } from './standard-schema.js';
 export { VERSION } from './version.js';

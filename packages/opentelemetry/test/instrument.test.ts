@@ -2,13 +2,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   configSchema,
-  createRegistry,
   defineConnector,
   field,
   IntegrationError,
   kindFromStatus,
   type Registry,
 } from '@integrations/core';
+import { createRegistry } from '@integrations/core/registry';
 import {
   AggregationTemporality,
   InMemoryMetricExporter,

@@ -5,7 +5,6 @@ import {
   type ConnectorConfigInput,
   type ConnectorDefinition,
   type ConnectorInstanceOf,
-  createRegistry,
   type ErrorKind,
   type EventName,
   type HealthReport,
@@ -17,6 +16,7 @@ import {
   type Registry,
   validateConfig,
 } from '@integrations/core';
+import { createRegistry } from '@integrations/core/registry';
 import { afterAll, beforeAll, beforeEach, describe, it } from 'vitest';
 import { freePort } from './launchers/ports.js';
 import { createFaultProxy, type ErrorResponse, type FaultProxy, faults } from './proxy.js';

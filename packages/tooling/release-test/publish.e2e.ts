@@ -152,7 +152,7 @@ describe('release through a real registry', () => {
     const fake = pathToFileURL(join(copy, 'packages/testkit/dist/fakes/stripe.js')).href;
     writeFileSync(
       join(consumer, 'create-customer.mjs'),
-      `import { createRegistry } from '@integrations/core';
+      `import { createRegistry } from '@integrations/core/registry';
 import { stripe } from '@integrations/stripe';
 import { startStripeFake } from ${JSON.stringify(fake)};
 

@@ -95,7 +95,7 @@ async function transfer(role) {
     down = async () => (await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body;
     close = async () => client.destroy();
   } else {
-    const { createRegistry } = await import('@integrations/core');
+    const { createRegistry } = await import('@integrations/core/registry');
     const { awsS3 } = await import('../dist/index.js').catch(() => {
       throw new Error('dist/index.js not found: run `pnpm --filter @integrations/aws-s3... build` first');
     });

@@ -5,7 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { createRegistry } from '@integrations/core';
+import { createRegistry } from '@integrations/core/registry';
 import { azureBlob } from '../src/index.js';
 
 const CHUNK = 1024 * 1024;

@@ -7,7 +7,8 @@ import {
   BlobServiceClient,
   StorageSharedKeyCredential,
 } from '@azure/storage-blob';
-import { createRegistry, IntegrationError, type Registry, validateConfig } from '@integrations/core';
+import { IntegrationError, type Registry, validateConfig } from '@integrations/core';
+import { createRegistry } from '@integrations/core/registry';
 import {
   AZURITE_ACCOUNT,
   AZURITE_KEY,

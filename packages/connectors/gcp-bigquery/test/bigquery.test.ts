@@ -1,5 +1,6 @@
 import { inspect } from 'node:util';
-import { createRegistry, type IntegrationEvents, type Registry, validateConfig } from '@integrations/core';
+import { type IntegrationEvents, type Registry, validateConfig } from '@integrations/core';
+import { createRegistry } from '@integrations/core/registry';
 import { createFaultProxy, type FaultProxy, faults } from '@integrations/testkit';
 import { type BigQueryExchange, type BigQueryFake, startBigQueryFake } from '@integrations/testkit/fakes/bigquery';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';

@@ -1,6 +1,7 @@
 import { createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { createServer as createTcpServer, connect as dial, type Socket } from 'node:net';
-import { createRegistry, IntegrationError, type IntegrationHandle, type Registry } from '@integrations/core';
+import { IntegrationError, type IntegrationHandle, type Registry } from '@integrations/core';
+import { createRegistry } from '@integrations/core/registry';
 import {
   createFaultProxy,
   type FaultProxy,

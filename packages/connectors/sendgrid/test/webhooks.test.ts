@@ -1,5 +1,6 @@
 import { createHash, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
-import { createRegistry, IntegrationError, type WebhookRequest } from '@integrations/core';
+import { IntegrationError, type WebhookRequest } from '@integrations/core';
+import { createRegistry } from '@integrations/core/registry';
 import { type PrismStandIn, specPath, startPrism } from '@integrations/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_BATCH_TYPE, sendgrid, sendgridWebhooks, verifySendGridWebhook } from '../src/index.js';

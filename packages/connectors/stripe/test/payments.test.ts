@@ -1,4 +1,5 @@
-import { createRegistry, IntegrationError, type IntegrationHandle, type Registry } from '@integrations/core';
+import { IntegrationError, type IntegrationHandle, type Registry } from '@integrations/core';
+import { createRegistry } from '@integrations/core/registry';
 import { createFaultProxy, type FaultProxy, faults } from '@integrations/testkit';
 import { type StripeFake, startStripeFake } from '@integrations/testkit/fakes/stripe';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';

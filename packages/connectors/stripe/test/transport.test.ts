@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRegistry, IntegrationError, type Registry } from '@integrations/core';
+import { IntegrationError, type Registry } from '@integrations/core';
+import { createRegistry } from '@integrations/core/registry';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stripe } from '../src/index.js';
 

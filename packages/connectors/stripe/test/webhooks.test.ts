@@ -1,4 +1,5 @@
-import { createRegistry, IntegrationError, type WebhookRequest } from '@integrations/core';
+import { IntegrationError, type WebhookRequest } from '@integrations/core';
+import { createRegistry } from '@integrations/core/registry';
 import { type StripeFake, startStripeFake } from '@integrations/testkit/fakes/stripe';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

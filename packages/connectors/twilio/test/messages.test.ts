@@ -1,5 +1,6 @@
 import { createServer, connect as dial, type Socket } from 'node:net';
-import { createRegistry, IntegrationError, type IntegrationHandle, type Registry } from '@integrations/core';
+import { IntegrationError, type IntegrationHandle, type Registry } from '@integrations/core';
+import { createRegistry } from '@integrations/core/registry';
 import {
   createFaultProxy,
   type FaultProxy,

@@ -1,4 +1,5 @@
-import { createRegistry, IntegrationError, type WebhookRequest } from '@integrations/core';
+import { IntegrationError, type WebhookRequest } from '@integrations/core';
+import { createRegistry } from '@integrations/core/registry';
 import { type PrismStandIn, specPath, startPrism } from '@integrations/testkit';
 import twilioSdk from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

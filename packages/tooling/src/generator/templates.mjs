@@ -591,7 +591,8 @@ ${config}
 
 export function operationsTestTs(o) {
   const secret = o.auth === 'none' ? undefined : "'test-secret'";
-  return `import { createRegistry, type IntegrationHandle, IntegrationError, type Registry } from '@integrations/core';
+  return `import { type IntegrationHandle, IntegrationError, type Registry } from '@integrations/core';
+import { createRegistry } from '@integrations/core/registry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ${o.camel}, type ${o.pascal}Instance } from '../src/index.js';
 import { start${o.pascal}Fake } from './fake.js';
@@ -716,7 +717,7 @@ pnpm add ${install}
 ## Example
 
 \`\`\`ts
-import { createRegistry } from '@integrations/core';
+import { createRegistry } from '@integrations/core/registry';
 import { ${o.camel} } from '@integrations/${o.id}';
 
 const registry = createRegistry();

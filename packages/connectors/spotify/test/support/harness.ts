@@ -1,5 +1,4 @@
 import {
-  createRegistry,
   type EventName,
   IntegrationError,
   type IntegrationEvents,
@@ -7,6 +6,7 @@ import {
   type IntegrationSettings,
   type Registry,
 } from '@integrations/core';
+import { createRegistry } from '@integrations/core/registry';
 import { expect } from 'vitest';
 import { type SpotifyConfig, type SpotifyInstance, spotify } from '../../src/index.js';
 
