@@ -1,37 +1,8 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { type AddressInfo, connect, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { isPortOpen, type RedisServerStandIn, startRedisServer } from '@integrations/testkit';
 import { Redis } from 'ioredis';
 
-/** The environment marker `integrations-check-leftovers` (from @integrations/testkit) finds stray stand-ins by. */
-const STANDIN_MARKER = 'INTEGRATIONS_TESTKIT_STANDIN';
-
-/** A port that was free a moment ago: the OS picks it when we listen on 0, then we let go of it. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-/** True when something accepts TCP connections on 127.0.0.1:port. */
-export function isPortOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host: '127.0.0.1' });
-    const done = (open: boolean) => {
-      socket.destroy();
-      resolve(open);
-    };
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
+export { freePort, isPortOpen } from '@integrations/testkit';
 
 /** The machine's Redis, shared by everyone: tests only ever touch keys under their own random prefix. */
 export const MAIN_REDIS_PORT = Number(process.env.REDIS_PORT ?? 6379);
@@ -119,18 +90,12 @@ export function keySlot(key: string): number {
   return crc16(bytes) & 0x3fff;
 }
 
-const running = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
 /**
- * A redis-server of the test's own, on its own port, which the test may stop, pause and start again on the same
- * port. Never the machine's Redis.
+ * A redis-server of the test's own (testkit's launcher), on a port that stays the same across stop() and start(), so
+ * clients reconnect to it as they would to a restarted Redis. It may also be paused. Never the machine's Redis.
  */
 export class OwnRedisServer {
-  private child: ChildProcess | undefined;
-  private readonly dir = mkdtempSync(join(tmpdir(), 'store-redis-test-'));
+  private server: RedisServerStandIn | undefined;
 
   constructor(
     readonly port: number,
@@ -142,73 +107,39 @@ export class OwnRedisServer {
   }
 
   async start(): Promise<void> {
-    if (this.child !== undefined) throw new Error('this redis-server is already running');
-    const child = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(this.port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--dir',
-        this.dir,
-        ...this.extraArgs,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, [STANDIN_MARKER]: 'redis-server' } },
-    );
-    this.child = child;
-    running.add(child);
-    let output = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${output}`)), 15_000);
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString('utf8');
-        if (output.includes('Ready to accept connections')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      child.stdout?.on('data', onData);
-      child.stderr?.on('data', onData);
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`redis-server exited with ${code}:\n${output}`));
-      });
-    });
+    if (this.server !== undefined) throw new Error('this redis-server is already running');
+    this.server = await startRedisServer({ port: this.port, args: this.extraArgs });
   }
 
   /** Stops the server and waits until it is gone (its port is free again). */
   async stop(): Promise<void> {
-    const child = this.child;
-    if (child === undefined) return;
-    this.child = undefined;
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGCONT');
-      child.kill('SIGKILL');
-      await exited;
-    }
-    running.delete(child);
-    child.stdout?.destroy();
-    child.stderr?.destroy();
+    const server = this.server;
+    this.server = undefined;
+    if (server === undefined) return;
+    // A paused process cannot act on SIGTERM: let it run to its end.
+    this.signal(server, 'SIGCONT');
+    await server.stop();
   }
 
   /** Freezes the server: connections stay open, nothing is answered (a stalled Redis). */
   pause(): void {
-    this.child?.kill('SIGSTOP');
+    if (this.server) this.signal(this.server, 'SIGSTOP');
   }
 
   resume(): void {
-    this.child?.kill('SIGCONT');
+    if (this.server) this.signal(this.server, 'SIGCONT');
   }
 
   async dispose(): Promise<void> {
     await this.stop();
-    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private signal(server: RedisServerStandIn, signal: NodeJS.Signals): void {
+    try {
+      process.kill(server.pid, signal);
+    } catch {
+      // Already gone.
+    }
   }
 }
 
