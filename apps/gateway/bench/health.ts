@@ -4,6 +4,7 @@
  * the local Stripe stand-in; autocannon drives it from this process. Prints req/s, p99 latency and errors.
  *
  *   pnpm --filter @integrations/gateway... build && pnpm --filter @integrations/gateway bench
+ * BENCH_NODE_ARGS passes Node flags to the gateway process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -41,10 +42,14 @@ tenants:
 `,
 );
 
-const child = spawn(process.execPath, [MAIN, '--config', file], {
-  env: { PATH: process.env.PATH, LOG_LEVEL: 'info' },
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
+const child = spawn(
+  process.execPath,
+  [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), MAIN, '--config', file],
+  {
+    env: { PATH: process.env.PATH, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  },
+);
 let output = '';
 const url = await new Promise<string>((resolve, reject) => {
   child.stdout?.on('data', (chunk: Buffer) => {
