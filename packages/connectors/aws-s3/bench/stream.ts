@@ -7,7 +7,7 @@
  *   BENCH_BYTES=268435456 BENCH_MODES=upload pnpm --filter @integrations/aws-s3 bench
  *
  * Modes: `put` is one streaming PutObject of known length; `upload` is a multipart upload of a stream of unknown
- * length (lib-storage's defaults: 5 MiB parts, 4 in flight). Down is one GetObject piped into a byte-counting sink.
+ * length (lib-storage's defaults: 5 MiB parts, 4 in flight; BENCH_QUEUE_SIZE changes the 4 for both sides). Down is one GetObject piped into a byte-counting sink.
  * Each pair runs BENCH_ROUNDS times (default 3), alternating who goes first; the best time of each side is
  * reported (the machine is shared: the best run is the one least disturbed), and the highest RSS.
  * Targets: connector/raw throughput ≥ 0.9, peak RSS of every run < 150 MB.
@@ -23,7 +23,7 @@ const BYTES = Number(process.env.BENCH_BYTES ?? 1024 ** 3);
 const MODES = (process.env.BENCH_MODES ?? 'put,upload').split(',').map((m) => m.trim());
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const PART_SIZE = 5 * 1024 * 1024;
-const QUEUE_SIZE = 4;
+const QUEUE_SIZE = Number(process.env.BENCH_QUEUE_SIZE ?? 4);
 const BUCKET = 'bench';
 const WARM_UP_BYTES = Math.min(BYTES, 64 * 1024 * 1024);
 const RSS_TARGET = 150e6;

@@ -37,7 +37,7 @@ function positiveInteger(name: string, fallback: number): number {
 const bytes = positiveInteger('BENCH_BYTES', 1024 ** 3);
 // The connector's defaults for streams.
 const blockMib = positiveInteger('BENCH_BLOCK_MIB', 4);
-const concurrency = positiveInteger('BENCH_CONCURRENCY', 4);
+const concurrency = positiveInteger('BENCH_CONCURRENCY', 3);
 // Even, so each side goes first equally often.
 const rounds = positiveInteger('BENCH_ROUNDS', 4);
 
