@@ -164,6 +164,8 @@ const NETWORK_CODES: ReadonlySet<string> = new Set([
 
 const TIMEOUT_CODES: ReadonlySet<string> = new Set([
   'ETIMEDOUT',
+  // axios (under the Twilio and SendGrid SDKs) reports its own request timeout with this code.
+  'ECONNABORTED',
   'ESOCKETTIMEDOUT',
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_BODY_TIMEOUT',
@@ -178,7 +180,7 @@ export function kindFromNetworkError(error: unknown): ErrorKind | undefined {
   for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
     const e = current as { name?: unknown; code?: unknown; cause?: unknown };
     if (e.name === 'TimeoutError') return 'timeout';
-    if (e.name === 'AbortError') return 'cancelled';
+    if (e.name === 'AbortError' || e.code === 'ERR_CANCELED' || e.code === 'ABORT_ERR') return 'cancelled';
     if (typeof e.code === 'string') {
       if (TIMEOUT_CODES.has(e.code)) return 'timeout';
       if (NETWORK_CODES.has(e.code)) return 'unavailable';

@@ -146,6 +146,16 @@ describe('kindFromNetworkError, with errors real sockets produce', () => {
     expect(kindFromNetworkError(await pending)).toBe('cancelled');
   });
 
+  it("reads the codes axios gives its own timeout and cancellation (the Twilio and SendGrid SDKs' transport)", () => {
+    // The shapes of axios' AxiosError / CanceledError: the SDK connectors' tests produce the real ones.
+    expect(kindFromNetworkError(Object.assign(new Error('timeout of 5ms exceeded'), { code: 'ECONNABORTED' }))).toBe(
+      'timeout',
+    );
+    expect(
+      kindFromNetworkError(Object.assign(new Error('canceled'), { name: 'CanceledError', code: 'ERR_CANCELED' })),
+    ).toBe('cancelled');
+  });
+
   it('leaves errors it does not recognise alone', () => {
     expect(kindFromNetworkError(new Error('boom'))).toBeUndefined();
     expect(kindFromNetworkError(undefined)).toBeUndefined();

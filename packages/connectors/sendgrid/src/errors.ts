@@ -1,4 +1,4 @@
-import { type ErrorKind, IntegrationError, kindFromNetworkError, kindFromStatus } from '@integrations/core';
+import { IntegrationError, kindFromNetworkError, kindFromStatus } from '@integrations/core';
 import { neverSent } from './transport.js';
 
 const PROVIDER = 'sendgrid';
@@ -93,14 +93,6 @@ function fromResponseError(error: ResponseErrorShape): IntegrationError {
   });
 }
 
-/** Axios' own codes for a cancelled or timed-out request. */
-function transportKind(error: unknown): ErrorKind | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (code === 'ERR_CANCELED') return 'cancelled';
-  if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') return 'timeout';
-  return kindFromNetworkError(error);
-}
-
 /** The one place SendGrid SDK errors (and the transport errors under them) become core's kinds. */
 export function mapError(error: unknown): IntegrationError {
   if (IntegrationError.isInstance(error)) return error;
@@ -114,7 +106,8 @@ export function mapError(error: unknown): IntegrationError {
       code: 'invalid_mail',
     });
   }
-  const kind = transportKind(error);
+  // Axios' timeout and cancellation codes included: core knows them.
+  const kind = kindFromNetworkError(error);
   if (kind) {
     return new IntegrationError(kind, `SendGrid request failed: ${message}`, {
       cause: error,

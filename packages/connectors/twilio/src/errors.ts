@@ -102,20 +102,13 @@ function fromHttpError(error: SdkHttpError): IntegrationError {
   });
 }
 
-/** Axios' own codes for a cancelled or timed-out request. */
-function transportKind(error: unknown): ErrorKind | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (code === 'ERR_CANCELED') return 'cancelled';
-  if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') return 'timeout';
-  return kindFromNetworkError(error);
-}
-
 /** The one place Twilio SDK errors (and the transport errors under them) become core's kinds. */
 export function mapError(error: unknown): IntegrationError {
   if (IntegrationError.isInstance(error)) return error;
   if (isSdkHttpError(error)) return fromHttpError(error);
   const message = error instanceof Error ? error.message : String(error);
-  const kind = transportKind(error);
+  // Axios' timeout and cancellation codes included: core knows them.
+  const kind = kindFromNetworkError(error);
   if (kind) {
     return new IntegrationError(kind, `Twilio request failed: ${message}`, {
       cause: error,
