@@ -264,9 +264,34 @@ async function main(): Promise<void> {
   const worst = Math.max(...rows.filter((row) => row.heap !== undefined).map((row) => row.heap!));
   lines.push(`largest core heap growth: ${(worst / 1024).toFixed(1)} KiB (target <= 64 KiB)`);
   for (const [name, count] of warnings) lines.push(`process warnings during the run: ${count} x ${name}`);
+  lines.push(await summaryCost());
   lines.push('', ...importTimes());
   lines.push(`took ${((Date.now() - started) / 1000).toFixed(0)} s`);
   console.log(lines.join('\n'));
+}
+
+/** What a status page pays per request: `registry.summary()` over 50 integrations with every policy configured. */
+async function summaryCost(): Promise<string> {
+  const fleet = createRegistry();
+  for (let i = 0; i < 50; i++) {
+    fleet.register(benchConnector, {
+      name: `bench_${i}`,
+      config: {},
+      circuitBreaker: { failureThreshold: 5 },
+      rateLimit: limits,
+      metadata: { team: 'bench', index: i },
+      healthCheck: false,
+    });
+  }
+  await fleet.enableAll();
+  const samples: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const started = performance.now();
+    for (let i = 0; i < 1_000; i++) fleet.summary();
+    samples.push((performance.now() - started) / 1_000);
+  }
+  await fleet.close();
+  return `registry.summary() of 50 integrations: ${(median(samples) * 1000).toFixed(1)} µs (median of ${ROUNDS} x 1,000)`;
 }
 
 /**
