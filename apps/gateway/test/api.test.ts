@@ -391,7 +391,10 @@ describe('POST /integrations/:name/operations/:operation', () => {
     async (operation) => {
       const response = await run(`/integrations/billing/operations/${operation}`, bearer(ACME));
       expect(response.statusCode).toBe(404);
-      expect(response.json()).toMatchObject({ statusCode: 404, message: expect.stringContaining('ping, charge') });
+      expect(response.json()).toMatchObject({
+        statusCode: 404,
+        message: expect.stringContaining('ping, charge, pages'),
+      });
     },
   );
 
@@ -410,6 +413,24 @@ describe('POST /integrations/:name/operations/:operation', () => {
     expect(ambiguous.json().message).toContain('X-Tenant-Id');
     const chosen = await run('/integrations/shared/operations/ping', { ...bearer(ADMIN), 'x-tenant-id': 'globex' });
     expect(chosen.statusCode).toBe(200);
+  });
+
+  it('collects a paged operation’s items up to ?limit, fetching no further page than it needs', async () => {
+    // `shared` has no rate limit, so no page waits for a token.
+    const before = up.requests.length;
+    const some = await run('/integrations/shared/operations/pages?limit=3', bearer(ACME), { args: [5] });
+    expect(some.statusCode).toBe(200);
+    expect(some.json()).toEqual({
+      result: [1, 2, 3].map((page) => ({ ok: true, path: `/pages/${page}` })),
+      truncated: true,
+    });
+    // Three items, plus the fourth page that showed there were more; the fifth was never asked for.
+    expect(up.requests.slice(before)).toEqual(['GET /pages/1', 'GET /pages/2', 'GET /pages/3', 'GET /pages/4']);
+    const all = await run('/integrations/shared/operations/pages', bearer(ACME), { args: [5] });
+    expect(all.json().result).toHaveLength(5);
+    expect(all.json().truncated).toBe(false);
+    const tooMany = await run('/integrations/shared/operations/pages?limit=1001', bearer(ACME), { args: [5] });
+    expect(tooMany.statusCode).toBe(400);
   });
 
   it('rejects a body that is not { args: [...] } with 400', async () => {

@@ -73,7 +73,7 @@ export async function startProbeServer(): Promise<ProbeServer> {
   };
 }
 
-/** The connector the tests register: `ping` (idempotent) and `charge` (not), both through ctx.call. */
+/** The connector the tests register: `ping` (idempotent), `charge` (not) and `pages` (paged), through ctx.call. */
 export const probe = defineConnector({
   id: 'probe',
   displayName: 'Probe',
@@ -81,7 +81,7 @@ export const probe = defineConnector({
   category: 'testing',
   version: '1.0.0',
   config: configSchema({ baseUrl: field.url(), token: field.secret({ minLength: 8 }) }),
-  operations: { ping: { idempotent: true }, charge: { idempotent: false } },
+  operations: { ping: { idempotent: true }, charge: { idempotent: false }, pages: { idempotent: true } },
   mapError(error) {
     if (IntegrationError.isInstance(error)) return error;
     return new IntegrationError(kindFromNetworkError(error) ?? 'internal', String((error as Error)?.message ?? error), {
@@ -107,6 +107,12 @@ export const probe = defineConnector({
       healthCheck: async ({ signal }: { signal: AbortSignal }) => ({ answered: (await get('/health', signal)).ok }),
       ping: (options?: CallOptions) => ctx.call('ping', (scope) => get('/ping', scope.signal), options),
       charge: (options?: CallOptions) => ctx.call('charge', (scope) => get('/charge', scope.signal), options),
+      /** `count` results, fetched one page (request) at a time, like an SDK's auto-paginating list. */
+      pages: async function* (count: number) {
+        for (let page = 1; page <= count; page++) {
+          yield await ctx.call('pages', (scope) => get(`/pages/${page}`, scope.signal));
+        }
+      },
     };
   },
 });
