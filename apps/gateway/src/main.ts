@@ -140,6 +140,8 @@ async function main(): Promise<void> {
           .join(', ')}`,
         '',
         `  curl -H 'Authorization: Bearer ${demo.adminApiKey}' ${url}/integrations/health`,
+        `  curl -H 'Authorization: Bearer ${demo.adminApiKey}' -H 'X-Tenant-Id: acme' -H 'Content-Type: application/json' \\`,
+        `       -d '{"args":[{"email":"ada@example.com"}]}' ${url}/integrations/payments/operations/customers.create`,
         '',
         '  Ctrl-C stops the gateway and the stand-ins.',
         '',

@@ -158,6 +158,19 @@ describe('the embedded demo', () => {
       );
       expect(body.integrations.every((i) => i.status === 'healthy')).toBe(true);
 
+      // The call the banner suggests: a real Stripe SDK call through the gateway to the Stripe stand-in.
+      const [, call] = await gateway.waitFor(/(curl [^\n]*X-Tenant-Id[^\n]*\n[^\n]*customers\.create)/);
+      const [, payload] = /-d '([^']+)'/.exec(call ?? '') ?? [];
+      const created = await fetch(`${url}/integrations/payments/operations/customers.create`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'x-tenant-id': 'acme', 'content-type': 'application/json' },
+        body: payload ?? '',
+      });
+      expect(created.status).toBe(200);
+      expect(await created.json()).toMatchObject({
+        result: { id: expect.stringMatching(/^cus_/), email: 'ada@example.com' },
+      });
+
       // The demo (and only the demo) pre-fills its own key in the dashboard.
       const page = await (await fetch(`${url}/`)).text();
       expect(page).toContain(`<meta name="integrations-demo-key" content="${key}" />`);
